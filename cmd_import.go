@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/carevalidate/cvimport/api"
+	"github.com/carevalidate/cvimport/fakeapi"
+	"github.com/carevalidate/cvimport/importer"
+	"github.com/carevalidate/cvimport/report"
+	"github.com/carevalidate/cvimport/validate"
+)
+
+// progressInterval is how often a run off a terminal logs its progress.
+const progressInterval = 30 * time.Second
+
+// runImport checks the input and, unless it is a dry run, sends it. The
+// steps run in this order so that each failure costs as little as it can:
+// flags, key, lock, earlier results, input, plan; only then the network.
+func runImport(ctx context.Context, args []string, getenv func(string) string,
+	stderr io.Writer) error {
+	start := time.Now()
+	cfg, err := parseImportFlags(args, stderr, start)
+	if cfg == nil {
+		return err
+	}
+
+	con := &console{out: stderr}
+	logger, err := newLogger(con, cfg.logFormat, cfg.quiet)
+	if err != nil {
+		return err
+	}
+
+	// The key comes first: a run that cannot send should not get as far as
+	// reading a million rows.
+	var key string
+	if !cfg.dryRun && !cfg.sandbox {
+		if key, err = readKey(getenv, cfg.apiKeyFile); err != nil {
+			return err
+		}
+	}
+
+	lock, err := lockResults(cfg.out)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+
+	checker := &validate.Checker{
+		Catalog:  cfg.catalog,
+		Location: cfg.location,
+		Order:    cfg.dateOrder,
+	}
+	var done importer.Done
+	if cfg.resume != "" {
+		resume, err := importer.LoadResume(cfg.resume, checker)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// The first run of a job that always passes -resume: nothing
+			// is done yet, and that is no reason to stop.
+			logger.Warn("no earlier results to resume; every row is sent",
+				keyResume, cfg.resume)
+		case err != nil:
+			return err
+		default:
+			logger.Info("resuming", keyResume, cfg.resume, keyDone, resume.Len(),
+				keyUnreadable, resume.Unreadable)
+			done = resume
+		}
+	}
+
+	sheet, err := importer.ReadFile(cfg.input, importer.ReadOptions{
+		Delimiter: cfg.delimiter,
+	})
+	if err != nil {
+		return err
+	}
+	plan := importer.BuildPlan(sheet, checker, done)
+	sum := newSummary(cfg, plan)
+	logger.Info("checked", keyInput, cfg.input, keyRows, len(sheet.Rows),
+		keyCases, len(plan.Groups))
+
+	if !cfg.dryRun && len(plan.Groups) > 0 {
+		if err := send(ctx, cfg, key, plan, sum, con, logger); err != nil {
+			return err
+		}
+	}
+	return finish(cfg, plan, sum, start, stderr)
+}
+
+// send checks the key, then sends every group of the plan, journaling each
+// case's outcome to the results file as it arrives. It returns an error only
+// when nothing was sent; a run stopped part-way is recorded in sum.
+func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Plan,
+	sum *report.Summary, con *console, logger *slog.Logger) error {
+	baseURL := cfg.baseURL
+	if cfg.sandbox {
+		fake, sandboxKey := fakeapi.Sandbox()
+		url, stop, err := fake.Start()
+		if err != nil {
+			return fmt.Errorf("starting the sandbox API: %w", err)
+		}
+		defer stop()
+		baseURL, key = url, sandboxKey
+	}
+	sum.BaseURL = baseURL
+
+	client, err := newClient(baseURL, key, cfg.workers)
+	if err != nil {
+		return err
+	}
+
+	// One cheap read before the first POST: a wrong key stops the run here,
+	// with nothing sent, instead of failing every case.
+	checkCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	err = client.CheckKey(checkCtx)
+	cancel()
+	switch {
+	case errors.Is(err, api.ErrKeyRejected):
+		return fmt.Errorf("checking the API key at %s: %w", baseURL, err)
+	case err != nil:
+		logger.Warn("could not check the API key; sending anyway",
+			keyBaseURL, baseURL, keyErr, err)
+	}
+
+	journal, err := report.OpenJournal(cfg.out, plan.Sheet.Header, plan.Records())
+	if err != nil {
+		return fmt.Errorf("starting the results file: %w", err)
+	}
+	defer journal.Close()
+
+	prog := startProgress(con, logger, plan.Counts()[report.Pending],
+		isTerminal(con.out), progressInterval)
+	defer prog.Stop()
+
+	sender := &importer.Sender{
+		Client:               client,
+		Limiter:              rate.NewLimiter(rate.Limit(cfg.rate), cfg.burst),
+		Workers:              cfg.workers,
+		Retries:              cfg.retries,
+		MaxPerRequest:        cfg.maxPerRequest,
+		MaxWait:              cfg.maxWait,
+		Timeout:              cfg.timeout,
+		MaxConsecutiveErrors: cfg.stopAfter,
+		Deadline:             cfg.deadline,
+		Logger:               logger,
+		OnGroup: func(g importer.Group) {
+			if err := journal.Append(groupRecords(plan, g)); err != nil {
+				logger.Error("journaling results; a crash now would lose "+
+					"this case's outcome", keyResults, cfg.out, keyErr, err)
+			}
+			prog.Add(len(g.Rows))
+		},
+	}
+	stats, err := sender.Run(ctx, plan)
+	if err != nil {
+		sum.Stopped = err.Error()
+		logger.Warn("run stopped early; unsent rows are pending", keyErr, err)
+	}
+
+	sum.Sent = stats.Requests
+	sum.Retries = stats.Retries
+	sum.TooMany = stats.TooMany
+	return nil
+}
+
+// newClient builds the API client with a transport sized to the workers.
+func newClient(baseURL, key string, workers int) (*api.Client, error) {
+	u, err := api.ParseBaseURL(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("-base-url: %w", err)
+	}
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = workers
+	return &api.Client{
+		BaseURL:   u,
+		Key:       key,
+		HTTP:      &http.Client{Transport: transport},
+		UserAgent: "cvimport/" + version,
+	}, nil
+}
+
+// groupRecords returns the records of one group's rows, for the journal.
+func groupRecords(plan *importer.Plan, g importer.Group) []report.Record {
+	recs := make([]report.Record, len(g.Rows))
+	for i, row := range g.Rows {
+		recs[i] = report.Record{
+			Line:    plan.Sheet.Rows[row].Line,
+			Fields:  plan.Sheet.Rows[row].Fields,
+			Outcome: plan.Outcomes[row],
+		}
+	}
+	return recs
+}
+
+// finish writes the results and failures files, prints the summary, and
+// returns the error that sets the exit code.
+func finish(cfg *importConfig, plan *importer.Plan, sum *report.Summary,
+	start time.Time, stderr io.Writer) error {
+	header := plan.Sheet.Header
+	err := report.WriteFileAtomic(cfg.out, func(w io.Writer) error {
+		return report.WriteResults(w, header, plan.Records())
+	})
+	if err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	err = report.WriteFileAtomic(cfg.failures, func(w io.Writer) error {
+		return report.WriteFailures(w, header, plan.Records())
+	})
+	if err != nil {
+		return fmt.Errorf("writing failures: %w", err)
+	}
+
+	counts := plan.Counts()
+	verdict := rowsVerdict(counts, cfg.dryRun)
+	sum.Counts = counts
+	sum.Reasons = report.TopReasons(plan.Records(), 5)
+	sum.Elapsed = time.Since(start)
+	if sum.Sent > 0 && sum.Elapsed > 0 {
+		sum.Rate = roundTo(float64(sum.Sent)/sum.Elapsed.Seconds(), 2)
+	}
+	sum.ExitCode = exitCode(verdict, io.Discard)
+
+	if err := sum.WriteText(stderr); err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
+	if cfg.summaryJSON != "" {
+		err := report.WriteFileAtomic(cfg.summaryJSON, sum.WriteJSON)
+		if err != nil {
+			return fmt.Errorf("writing the JSON summary: %w", err)
+		}
+	}
+	return verdict
+}
+
+// rowsVerdict turns the rows' statuses into the run's verdict. Retryable
+// rows outrank rows to fix: a wrapper that re-runs on exitRetry then makes
+// progress, and the rows to fix still end the last run with exitFix.
+func rowsVerdict(counts map[report.Status]int, dryRun bool) error {
+	switch {
+	case counts[report.Error] > 0:
+		return errRowsToRetry
+	case counts[report.Pending] > 0 && !dryRun:
+		return errRowsToRetry
+	case counts[report.Invalid]+counts[report.Failed] > 0:
+		return errRowsToFix
+	}
+	return nil
+}
+
+// newSummary starts the run's summary with what is known before sending.
+func newSummary(cfg *importConfig, plan *importer.Plan) *report.Summary {
+	requests := 0
+	for _, g := range plan.Groups {
+		requests += (len(g.Rows) + cfg.maxPerRequest - 1) / cfg.maxPerRequest
+	}
+	return &report.Summary{
+		Input:     cfg.input,
+		Results:   cfg.out,
+		Failures:  cfg.failures,
+		DryRun:    cfg.dryRun,
+		Rows:      len(plan.Sheet.Rows),
+		Delimiter: report.DelimiterName(plan.Sheet.Delimiter),
+		BOM:       plan.Sheet.BOM,
+		Mapping:   plan.Sheet.Mapping(),
+		Cases:     len(plan.Groups),
+		Requests:  requests,
+	}
+}
+
+// Compile-time check: the real client is what the sender posts with.
+var _ importer.Poster = (*api.Client)(nil)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes. They are chosen in exitCode and nowhere else.
+const (
+	// exitOK: every row is done (or, in a dry run, would be sent).
+	exitOK = 0
+	// exitFix: some rows need a person to fix them (invalid, failed).
+	exitFix = 1
+	// exitRefused: nothing was sent: bad usage, unreadable input, a
+	// rejected key, or another run holding the results file.
+	exitRefused = 2
+	// exitRetry: some rows can simply be retried (error, pending).
+	exitRetry = 3
+)
+
+// Row verdicts that end a run with a non-zero exit code. The summary has
+// already told the person why, so exitCode prints nothing for them.
+var (
+	errRowsToFix   = errors.New("some rows need fixing")
+	errRowsToRetry = errors.New("some rows can be retried")
+)
+
+// exitCode maps the error run returned to the process exit code, printing
+// the error as one line on stderr when the summary has not explained it.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errRowsToRetry):
+		return exitRetry
+	case errors.Is(err, errRowsToFix):
+		return exitFix
+	}
+
+	fmt.Fprintf(stderr, "cvimport: %v\n", err)
+	return exitRefused
+}
+
+// notifyStop returns a context cancelled by the first SIGINT or SIGTERM: the
+// run then stops taking new cases, lets requests in flight finish and writes
+// complete results. A second signal exits at once with exitRetry; the results
+// file is synced after every case, so what is on disk can still be resumed.
+func notifyStop(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+
+	go func() {
+		select {
+		case sig := <-signals:
+			fmt.Fprintf(stderr, "cvimport: %v: finishing requests in flight; "+
+				"send again to stop at once\n", sig)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-signals:
+			fmt.Fprintln(stderr, "cvimport: stopped at once; "+
+				"resume with -resume on the results file")
+			os.Exit(exitRetry)
+		case <-done:
+		}
+	}()
+
+	stop := func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
+	}
+	return ctx, stop
+}

@@ -1,0 +1,180 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/carevalidate/cvimport/report"
+	"github.com/carevalidate/cvimport/validate"
+)
+
+// Resume is the set of rows an earlier run finished, read from its results
+// file. It implements Done: BuildPlan marks a row whose content matches one
+// of them Skipped, and it is not sent again.
+//
+// Rows match by content — the normalized caseId, type, title, note,
+// followUpDueAt and assignedToEmail (validate.Checked.Key) — never by line
+// number, so the new input may be re-sorted, renamed, edited, or be the
+// earlier run's failures file. A Resume is read-only once loaded and safe
+// for concurrent use.
+type Resume struct {
+	done map[string]string // Checked.Key -> escalation id ("" if unknown)
+
+	// Records counts the records read; Unreadable those passed over because
+	// they were cut short or could not be parsed (see LoadResume).
+	Records, Unreadable int
+}
+
+// Lookup returns the escalation id recorded for the row with key, and
+// whether that row is done.
+func (r *Resume) Lookup(key string) (string, bool) {
+	id, ok := r.done[key]
+	return id, ok
+}
+
+// Len returns the number of distinct rows recorded as done.
+func (r *Resume) Len() int { return len(r.done) }
+
+// LoadResume reads the results file at path, complete or cut short, and
+// returns the rows it records as done (created, already_active, skipped).
+//
+// The file may be a finished results file or one a run was still writing
+// when it was killed: a snapshot of every row followed by the records of
+// the cases finished since (report.Journal), so a row may appear more than
+// once; it is done if any of its records says so. A record cut short at
+// any byte — fewer fields than the header, or a quoted field with no end —
+// is passed over and counted in Unreadable, as is any record that cannot be
+// parsed: a row not found done is sent again, and the API answers "already
+// active" for one that was in fact created, so nothing is created twice.
+//
+// chk must be configured as for the new input (catalog, zone, date order),
+// since the keys compare normalized values. A missing file is an error
+// wrapping fs.ErrNotExist.
+func LoadResume(path string, chk *validate.Checker) (*Resume, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading earlier results: %w", err)
+	}
+	defer f.Close()
+
+	res, err := readResume(f, chk)
+	if err != nil {
+		return nil, fmt.Errorf("reading earlier results %s: %w", path, err)
+	}
+	return res, nil
+}
+
+// utf8BOM is the byte-order mark a spreadsheet may put before the header.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// resultsLayout is where a results file keeps what resuming needs.
+type resultsLayout struct {
+	known   [numColumns]int
+	status  int
+	id      int
+	columns int // fields a complete record has
+}
+
+func readResume(r io.Reader, chk *validate.Checker) (*Resume, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, utf8BOM) {
+		br.Discard(3)
+	}
+	head, _ := br.Peek(4096)
+
+	cr := csv.NewReader(br)
+	cr.Comma = detectDelimiter(head)
+	cr.FieldsPerRecord = -1
+
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("no header: %w", err)
+	}
+	layout, err := resultsHeader(header)
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Resume{done: make(map[string]string)}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return res, nil
+		}
+		res.Records++
+		if err != nil || len(rec) != layout.columns {
+			res.Unreadable++
+			continue
+		}
+		res.add(rec, layout, chk)
+	}
+}
+
+// add records rec when its status is done and its values still check.
+func (r *Resume) add(rec []string, layout *resultsLayout, chk *validate.Checker) {
+	status, ok := report.ParseStatus(rec[layout.status])
+	if !ok || !status.Done() {
+		return
+	}
+
+	var f [numColumns]string
+	for c, i := range layout.known {
+		if i >= 0 {
+			f[c] = rec[i]
+		}
+	}
+	checked, problems := chk.Check(validate.Input{
+		CaseID:          f[ColCaseID],
+		Type:            f[ColType],
+		Title:           f[ColTitle],
+		Note:            f[ColNote],
+		FollowUpDueAt:   f[ColFollowUpDueAt],
+		AssignedToEmail: f[ColAssignedToEmail],
+	})
+	if len(problems) > 0 {
+		return
+	}
+
+	key := checked.Key()
+	if id := rec[layout.id]; id != "" || r.done[key] == "" {
+		r.done[key] = id
+	}
+}
+
+// resultsHeader finds the columns of a results file, which must hold the
+// required input columns and the status and escalationId result columns.
+func resultsHeader(header []string) (*resultsLayout, error) {
+	l := &resultsLayout{status: -1, id: -1, columns: len(header)}
+	for c := range l.known {
+		l.known[c] = -1
+	}
+
+	for i, name := range header {
+		if c, ok := knownColumn(name); ok && l.known[c] < 0 {
+			l.known[c] = i
+			continue
+		}
+		switch foldName(name) {
+		case foldName(report.ColStatus):
+			l.status = i
+		case foldName(report.ColEscalationID):
+			l.id = i
+		}
+	}
+
+	for _, c := range requiredColumns {
+		if l.known[c] < 0 {
+			return nil, fmt.Errorf("not a results file: no %s column", c)
+		}
+	}
+	if l.status < 0 || l.id < 0 {
+		return nil, errors.New("not a results file: it needs status and " +
+			"escalationId columns (a failures file cannot be resumed from)")
+	}
+	return l, nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+	"golang.org/x/time/rate"
+)
+
+// console owns stderr while a run sends: log lines and the progress bar
+// both go through it, under one lock, so a log line never lands in the
+// middle of a bar redraw. Off a terminal it has no bar and just writes.
+type console struct {
+	mu  sync.Mutex
+	out io.Writer
+	bar *progressbar.ProgressBar // nil when stderr is not a terminal
+}
+
+// isTerminal reports whether w is a terminal a person is watching.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Write writes one log line, clearing the bar first and redrawing it after.
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if c.bar != nil {
+		c.bar.Clear()
+	}
+	n, err := c.out.Write(p)
+	if c.bar != nil {
+		c.bar.RenderBlank()
+	}
+	return n, err
+}
+
+// progress counts rows as they finish and shows the count: a live bar on a
+// terminal, otherwise a plain log line at most once per interval (cron logs
+// must not fill with carriage-return redraws).
+type progress struct {
+	console *console
+	logger  *slog.Logger
+	every   rate.Sometimes
+	total   int
+	start   time.Time
+
+	mu   sync.Mutex
+	done int
+}
+
+// startProgress begins counting towards total rows. A bar is drawn only when
+// live is true; the bar is sized to the rows this run sends, so a resumed run
+// starts at zero rather than at the rows an earlier run finished.
+func startProgress(c *console, logger *slog.Logger, total int, live bool,
+	interval time.Duration) *progress {
+	p := &progress{
+		console: c,
+		logger:  logger,
+		every:   rate.Sometimes{Interval: interval},
+		total:   total,
+		start:   time.Now(),
+	}
+	if !live || total == 0 {
+		return p
+	}
+
+	c.mu.Lock()
+	c.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(c.out),
+		progressbar.OptionSetDescription("sending"),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	c.bar.RenderBlank()
+	c.mu.Unlock()
+	return p
+}
+
+// Add records n more rows finished.
+func (p *progress) Add(n int) {
+	p.mu.Lock()
+	p.done += n
+	done := p.done
+	p.mu.Unlock()
+
+	p.console.mu.Lock()
+	if p.console.bar != nil {
+		p.console.bar.Add(n)
+	}
+	live := p.console.bar != nil
+	p.console.mu.Unlock()
+
+	if !live {
+		p.every.Do(func() { p.log(done) })
+	}
+}
+
+// Stop removes the bar, leaving the terminal to the summary.
+func (p *progress) Stop() {
+	p.console.mu.Lock()
+	defer p.console.mu.Unlock()
+
+	if p.console.bar != nil {
+		p.console.bar.Clear()
+		p.console.bar = nil
+	}
+}
+
+func (p *progress) log(done int) {
+	elapsed := time.Since(p.start)
+	var perSecond float64
+	if elapsed > 0 {
+		perSecond = float64(done) / elapsed.Seconds()
+	}
+	p.logger.Info("progress",
+		keyRowsDone, done,
+		keyRowsTotal, p.total,
+		keyRowsPerSecond, roundTo(perSecond, 1),
+		keyElapsed, elapsed.Round(time.Second).String())
+}
