@@ -19,8 +19,12 @@ import (
 	"github.com/carevalidate/cvimport/validate"
 )
 
-// progressInterval is how often a run off a terminal logs its progress.
-const progressInterval = 30 * time.Second
+const (
+	// progressInterval is how often a run off a terminal logs progress.
+	progressInterval = 30 * time.Second
+	// topReasons is how many kinds of problem the summary lists.
+	topReasons = 5
+)
 
 // runImport checks the input and, unless it is a dry run, sends it. The
 // steps run in this order so that each failure costs as little as it can:
@@ -59,22 +63,13 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 		Location: cfg.location,
 		Order:    cfg.dateOrder,
 	}
-	var done importer.Done
-	if cfg.resume != "" {
-		resume, err := importer.LoadResume(cfg.resume, checker)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			// The first run of a job that always passes -resume: nothing
-			// is done yet, and that is no reason to stop.
-			logger.Warn("no earlier results to resume; every row is sent",
-				keyResume, cfg.resume)
-		case err != nil:
-			return err
-		default:
-			logger.Info("resuming", keyResume, cfg.resume, keyDone, resume.Len(),
-				keyUnreadable, resume.Unreadable)
-			done = resume
-		}
+	done, err := loadResume(cfg.resume, checker, logger)
+	if err != nil {
+		return err
+	}
+
+	if cfg.dryRun {
+		return dryRun(cfg, checker, done, start, logger, stderr)
 	}
 
 	sheet, err := importer.ReadFile(cfg.input, importer.ReadOptions{
@@ -88,12 +83,78 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 	logger.Info("checked", keyInput, cfg.input, keyRows, len(sheet.Rows),
 		keyCases, len(plan.Groups))
 
-	if !cfg.dryRun && len(plan.Groups) > 0 {
+	if len(plan.Groups) > 0 {
 		if err := send(ctx, cfg, key, plan, sum, con, logger); err != nil {
 			return err
 		}
 	}
 	return finish(cfg, plan, sum, start, stderr)
+}
+
+// loadResume reads the earlier results named by -resume, if any. A file
+// that does not exist yet is no reason to stop: it is the first run of a
+// job that always passes -resume, and nothing is done yet.
+func loadResume(path string, checker *validate.Checker,
+	logger *slog.Logger) (importer.Done, error) {
+	if path == "" {
+		return nil, nil
+	}
+
+	resume, err := importer.LoadResume(path, checker)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		logger.Warn("no earlier results to resume; every row is sent",
+			keyResume, path)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+
+	logger.Info("resuming", keyResume, path, keyDone, resume.Len(),
+		keyUnreadable, resume.Unreadable)
+	return resume, nil
+}
+
+// dryRun checks the input and writes the results and failures files in one
+// streaming pass, so that a file of millions of rows is checked in a few
+// hundred megabytes. A file that cannot be read leaves neither file behind.
+func dryRun(cfg *importConfig, checker *validate.Checker, done importer.Done,
+	start time.Time, logger *slog.Logger, stderr io.Writer) error {
+	var (
+		rep     *importer.DryRunReport
+		readErr error
+	)
+	opts := importer.ReadOptions{Delimiter: cfg.delimiter}
+	err := report.WriteFileAtomic(cfg.out, func(results io.Writer) error {
+		return report.WriteFileAtomic(cfg.failures, func(failures io.Writer) error {
+			rep, readErr = importer.DryRun(cfg.input, opts, checker, done,
+				cfg.maxPerRequest, results, failures)
+			return readErr
+		})
+	})
+	switch {
+	case readErr != nil:
+		return readErr
+	case err != nil:
+		return fmt.Errorf("writing results: %w", err)
+	}
+	logger.Info("checked", keyInput, cfg.input, keyRows, rep.Rows,
+		keyCases, rep.Cases)
+
+	sum := &report.Summary{
+		Input:     cfg.input,
+		Results:   cfg.out,
+		Failures:  cfg.failures,
+		DryRun:    true,
+		Rows:      rep.Rows,
+		Delimiter: report.DelimiterName(rep.Sheet.Delimiter),
+		BOM:       rep.Sheet.BOM,
+		Mapping:   rep.Sheet.Mapping(),
+		Cases:     rep.Cases,
+		Requests:  rep.Requests,
+		Reasons:   rep.Reasons,
+	}
+	return conclude(cfg, sum, rep.Counts, start, stderr)
 }
 
 // send checks the key, then sends every group of the plan, journaling each
@@ -157,8 +218,8 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 				logger.Error("journaling results; a crash now would lose "+
 					"this case's outcome", keyResults, cfg.out, keyErr, err)
 			}
-			prog.Add(len(g.Rows))
 		},
+		OnRows: prog.Add,
 	}
 	stats, err := sender.Run(ctx, plan)
 	if err != nil {
@@ -202,8 +263,8 @@ func groupRecords(plan *importer.Plan, g importer.Group) []report.Record {
 	return recs
 }
 
-// finish writes the results and failures files, prints the summary, and
-// returns the error that sets the exit code.
+// finish writes the results and failures files of a run that sent, then
+// concludes it.
 func finish(cfg *importConfig, plan *importer.Plan, sum *report.Summary,
 	start time.Time, stderr io.Writer) error {
 	header := plan.Sheet.Header
@@ -220,10 +281,16 @@ func finish(cfg *importConfig, plan *importer.Plan, sum *report.Summary,
 		return fmt.Errorf("writing failures: %w", err)
 	}
 
-	counts := plan.Counts()
+	sum.Reasons = report.TopReasons(plan.Records(), topReasons)
+	return conclude(cfg, sum, plan.Counts(), start, stderr)
+}
+
+// conclude completes the summary, prints it (and writes it as JSON when
+// asked), and returns the error that sets the exit code.
+func conclude(cfg *importConfig, sum *report.Summary,
+	counts map[report.Status]int, start time.Time, stderr io.Writer) error {
 	verdict := rowsVerdict(counts, cfg.dryRun)
 	sum.Counts = counts
-	sum.Reasons = report.TopReasons(plan.Records(), 5)
 	sum.Elapsed = time.Since(start)
 	if sum.Sent > 0 && sum.Elapsed > 0 {
 		sum.Rate = roundTo(float64(sum.Sent)/sum.Elapsed.Seconds(), 2)

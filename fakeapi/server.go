@@ -295,6 +295,10 @@ func (s *Server) addEscalations(
 	if problem != nil {
 		return validationFailure(problem.String())
 	}
+	rec.Labels = make([]string, len(items))
+	for i, it := range items {
+		rec.Labels[i] = label(it)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -96,7 +96,8 @@ type CreatedEscalation struct {
 }
 
 // RequestRecord is what the server noted about one request. It never
-// holds the API key, only whether it was valid, nor any body content.
+// holds the API key, only whether it was valid, nor any body content
+// beyond the type and title of each escalation (Labels).
 type RequestRecord struct {
 	Arrived     time.Time
 	Method      string
@@ -109,6 +110,12 @@ type RequestRecord struct {
 	Canceled    bool   // the client went away before the answer
 	UserAgent   string
 	ContentType string
+	// Labels names each escalation of a POST whose body passed the schema
+	// as "type / title", in body order, so that tests can tell which rows
+	// a request carried; never a note or any other field. It is nil when
+	// the body was not checked (the client went away during the latency,
+	// or a knob answered first) or failed the schema.
+	Labels []string
 }
 
 // failureBody is the document's error shape with success and message.

@@ -123,6 +123,10 @@ func newDryRun(rd *Reader, chk *validate.Checker, done Done,
 const (
 	batchRows  = 512
 	batchDepth = 4 // batches that may wait between two stages
+	// batchPool is how many batches a dry run makes: as many as can be
+	// queued or worked on at once, so the reader never waits for one in
+	// vain. It then reuses them, whatever the timing of the stages.
+	batchPool = 2*batchDepth + 3
 )
 
 // batch is a run of consecutive rows and, once checked, their verdicts.
@@ -140,7 +144,7 @@ type batch struct {
 // the read and check stages run alongside: the order of the rows, and so
 // every byte written, is that of the file whatever the scheduling.
 func (d *dryRun) run(maxPerRequest int) (*DryRunReport, error) {
-	free := make(chan *batch, 2*batchDepth+2) // batches to reuse
+	free := make(chan *batch, batchPool) // batches to reuse
 	read := make(chan *batch, batchDepth)
 	checked := make(chan *batch, batchDepth)
 	stop := make(chan struct{}) // closed when the caller gives up early
@@ -163,13 +167,11 @@ func (d *dryRun) run(maxPerRequest int) (*DryRunReport, error) {
 			return nil, b.err
 		}
 
-		// Drop the rows so they do not outlive their turn, then reuse.
+		// Drop the rows so they do not outlive their turn, then reuse. The
+		// send never blocks: free has room for every batch there is.
 		clear(b.rows)
 		clear(b.checks)
-		select {
-		case free <- b:
-		default:
-		}
+		free <- b
 	}
 
 	if err := d.results.Flush(); err != nil {
@@ -185,18 +187,25 @@ func (d *dryRun) run(maxPerRequest int) (*DryRunReport, error) {
 }
 
 // readBatches reads rows into batches and sends them on out, the last one
-// with the refusal if the file has one, then closes out. It returns early
-// when stop is closed.
+// with the refusal if the file has one, then closes out. It makes the
+// first batchPool batches and then reuses those from free, so that which
+// batch is used does not depend on timing. It returns early when stop is
+// closed.
 func (d *dryRun) readBatches(free <-chan *batch, out chan<- *batch,
 	stop <-chan struct{}) {
 	defer close(out)
-	for {
+	for made := 0; ; {
 		var b *batch
-		select {
-		case b = <-free:
-			b.rows, b.err = b.rows[:0], nil
-		default:
+		if made < batchPool {
 			b = &batch{rows: make([]Row, 0, batchRows)}
+			made++
+		} else {
+			select {
+			case b = <-free:
+				b.rows, b.err = b.rows[:0], nil
+			case <-stop:
+				return
+			}
 		}
 
 		for len(b.rows) < batchRows {

@@ -46,11 +46,16 @@ func (r *Resume) Len() int { return len(r.done) }
 // The file may be a finished results file or one a run was still writing
 // when it was killed: a snapshot of every row followed by the records of
 // the cases finished since (report.Journal), so a row may appear more than
-// once; it is done if any of its records says so. A record cut short at
-// any byte — fewer fields than the header, or a quoted field with no end —
-// is passed over and counted in Unreadable, as is any record that cannot be
-// parsed: a row not found done is sent again, and the API answers "already
-// active" for one that was in fact created, so nothing is created twice.
+// once; it is done if any of its records says so.
+//
+// Only the last record can have been cut short by a crash, so it counts
+// only when the file ends with its line break; a record that cannot be
+// parsed, or has more fields than the header, is passed over too. Both are
+// counted in Unreadable. A row not found done is sent again, and the API
+// answers "already active" for one that was in fact created, so nothing is
+// created twice. Any other record with fewer fields than the header lost
+// its empty trailing cells to a tool that re-saved the file, and they read
+// as empty. An error reading the file (not parsing it) is returned.
 //
 // chk must be configured as for the new input (catalog, zone, date order),
 // since the keys compare normalized values. A missing file is an error
@@ -81,7 +86,8 @@ type resultsLayout struct {
 }
 
 func readResume(r io.Reader, chk *validate.Checker) (*Resume, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	tail := &lastByteReader{r: r}
+	br := bufio.NewReaderSize(tail, 64<<10)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, utf8BOM) {
 		br.Discard(3)
 	}
@@ -100,23 +106,62 @@ func readResume(r io.Reader, chk *validate.Checker) (*Resume, error) {
 		return nil, err
 	}
 
+	// Each record is added once the next one has been read: only the last
+	// record of the file can have been cut short by a crash, and it is
+	// trusted only when the file ends with its line break.
 	res := &Resume{done: make(map[string]string)}
+	var last []string
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
+			if last != nil && tail.last == '\n' {
+				res.add(last, layout, chk)
+			} else if last != nil {
+				res.Unreadable++
+			}
 			return res, nil
 		}
+		// A parse error costs one record. Any other error is the file's
+		// (I/O): reading on would meet it again, for ever.
+		var parseErr *csv.ParseError
+		if err != nil && !errors.As(err, &parseErr) {
+			return nil, fmt.Errorf("after record %d: %w", res.Records, err)
+		}
 		res.Records++
-		if err != nil || len(rec) != layout.columns {
+
+		if last != nil {
+			res.add(last, layout, chk)
+			last = nil
+		}
+		if err != nil || len(rec) > layout.columns {
 			res.Unreadable++
 			continue
 		}
-		res.add(rec, layout, chk)
+		last = rec
 	}
+}
+
+// lastByteReader remembers the last byte read through it.
+type lastByteReader struct {
+	r    io.Reader
+	last byte
+}
+
+func (l *lastByteReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		l.last = p[n-1]
+	}
+	return n, err
 }
 
 // add records rec when its status is done and its values still check.
 func (r *Resume) add(rec []string, layout *resultsLayout, chk *validate.Checker) {
+	// A complete record with fewer fields than the header lost its empty
+	// trailing cells to a tool that re-saved the file; they read as "".
+	if len(rec) < layout.columns {
+		rec = append(rec, make([]string, layout.columns-len(rec))...)
+	}
 	status, ok := report.ParseStatus(rec[layout.status])
 	if !ok || !status.Done() {
 		return

@@ -274,3 +274,58 @@ func writeString(s string) func(w io.Writer) error {
 		return err
 	}
 }
+
+// The streaming writers write what WriteResults and WriteFailures write,
+// record by record, and nothing reaches w before Flush for a small file.
+func TestStreamingWritersMatch(t *testing.T) {
+	recs := testRecords()
+	var wantRes, wantFail bytes.Buffer
+	require.NoError(t, WriteResults(&wantRes, testHeader, slices.Values(recs)))
+	require.NoError(t, WriteFailures(&wantFail, testHeader, slices.Values(recs)))
+
+	var res, fail bytes.Buffer
+	rw, err := NewResultsWriter(&res, testHeader)
+	require.NoError(t, err)
+	fw, err := NewFailuresWriter(&fail, testHeader)
+	require.NoError(t, err)
+	for _, rec := range recs {
+		require.NoError(t, rw.Write(rec))
+		require.NoError(t, fw.Write(rec))
+	}
+	assert.Zero(t, res.Len()+fail.Len(), "got output before Flush")
+	require.NoError(t, rw.Flush())
+	require.NoError(t, fw.Flush())
+
+	assert.Equal(t, wantRes.String(), res.String())
+	assert.Equal(t, wantFail.String(), fail.String())
+}
+
+func TestStreamingWritersRefuse(t *testing.T) {
+	t.Run("result column in header", func(t *testing.T) {
+		var buf bytes.Buffer
+		_, err := NewResultsWriter(&buf, []string{"caseId", "Line"})
+		assert.ErrorContains(t, err, `writing results: header column "Line" is a result column`)
+		_, err = NewFailuresWriter(&buf, []string{"caseId", "error"})
+		assert.ErrorContains(t, err, `writing failures: header column "error" is a result column`)
+		assert.Empty(t, buf.String())
+	})
+
+	t.Run("errors stick", func(t *testing.T) {
+		rw, err := NewResultsWriter(io.Discard, testHeader)
+		require.NoError(t, err)
+		err = rw.Write(Record{Line: 5, Fields: []string{"a"}})
+		assert.EqualError(t, err, "writing results: line 5: 1 fields for a header of 7")
+		assert.Equal(t, err, rw.Write(testRecords()[0]), "a later Write")
+		assert.Equal(t, err, rw.Flush(), "Flush")
+	})
+
+	t.Run("failures writer skips done rows unchecked", func(t *testing.T) {
+		var buf bytes.Buffer
+		fw, err := NewFailuresWriter(&buf, testHeader)
+		require.NoError(t, err)
+		done := Record{Line: 2, Fields: []string{"a"}, Outcome: Outcome{Status: Created}}
+		require.NoError(t, fw.Write(done))
+		require.NoError(t, fw.Flush())
+		assert.Equal(t, 1, strings.Count(buf.String(), "\n"), "got %q", buf.String())
+	})
+}

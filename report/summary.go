@@ -70,7 +70,8 @@ func TopReasons(rows iter.Seq[Record], n int) []Reason {
 //
 // The zero value is an empty counter. It is not safe for concurrent use.
 type ReasonCounter struct {
-	groups map[string]*reasonGroup
+	groups map[string]*reasonGroup // by masked text
+	order  []*reasonGroup          // in order of first sighting
 }
 
 // reasonGroup is a Reason and the order in which it was first seen.
@@ -92,8 +93,9 @@ func (c *ReasonCounter) Add(rec Record) {
 		text := maskProblem(problem)
 		g := c.groups[text]
 		if g == nil {
-			g = &reasonGroup{Reason: Reason{Text: text}, first: len(c.groups)}
+			g = &reasonGroup{Reason: Reason{Text: text}, first: len(c.order)}
 			c.groups[text] = g
+			c.order = append(c.order, g)
 		}
 		g.Count++
 		g.addLine(rec.Line)
@@ -105,11 +107,9 @@ func (c *ReasonCounter) Add(rec Record) {
 // later calls to Add do not change it.
 func (c *ReasonCounter) Top(n int) []Reason {
 	// Most frequent first; ties by first line, then by first sighting,
-	// which is unique.
-	sorted := make([]*reasonGroup, 0, len(c.groups))
-	for _, g := range c.groups {
-		sorted = append(sorted, g)
-	}
+	// which is unique. Sorting from the order of sighting rather than the
+	// map's keeps even the steps of the sort the same from run to run.
+	sorted := slices.Clone(c.order)
 	slices.SortFunc(sorted, func(a, b *reasonGroup) int {
 		return cmp.Or(
 			cmp.Compare(b.Count, a.Count),
@@ -191,10 +191,17 @@ func maskProblem(s string) string {
 			i = end
 
 		case '0' <= c && c <= '9':
-			for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-				i++
+			j := i
+			for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+				j++
 			}
-			b.WriteByte('N')
+			// An HTTP status is the reason itself, not a value in it.
+			if strings.HasSuffix(s[:i], "HTTP ") {
+				b.WriteString(s[i:j])
+			} else {
+				b.WriteByte('N')
+			}
+			i = j
 
 		default:
 			b.WriteByte(c)

@@ -302,3 +302,24 @@ func TestDelimiterName(t *testing.T) {
 		})
 	}
 }
+
+// A ReasonCounter fed row by row agrees with TopReasons at every step, and
+// what Top returned is not changed by later rows.
+func TestReasonCounterIncremental(t *testing.T) {
+	recs := testRecords()
+	var c ReasonCounter
+	assert.Equal(t, []Reason{}, c.Top(5), "empty counter")
+
+	var earlier []Reason
+	for i, rec := range recs {
+		c.Add(rec)
+		want := TopReasons(slices.Values(recs[:i+1]), 3)
+		got := c.Top(3)
+		assert.Equal(t, want, got, "after %d records", i+1)
+		if i == 4 {
+			earlier = got
+		}
+	}
+	assert.Equal(t, TopReasons(slices.Values(recs[:5]), 3), earlier,
+		"a result of Top changed after more records were added")
+}

@@ -92,6 +92,9 @@ func (c *Checker) Check(in Input) (Checked, []Problem) {
 // closest titles of that type.
 func unknownTitle(cat *Catalog, typ, title string) string {
 	msg := fmt.Sprintf("unknown title %s for type %s", quoteCell(title), typ)
+	if others := typesWithTitle(cat, title); len(others) > 0 {
+		return msg + "; it is a title of type " + strings.Join(others, " and ")
+	}
 	near := cat.Suggest(typ, title, suggestions)
 	if len(near) == 0 {
 		return msg + "; the catalog has no titles for it"
@@ -101,6 +104,18 @@ func unknownTitle(cat *Catalog, typ, title string) string {
 		quoted[i] = fmt.Sprintf("%q", s)
 	}
 	return msg + "; closest: " + strings.Join(quoted, ", ")
+}
+
+// typesWithTitle returns the types whose catalog holds title, for a row
+// that names a title under the wrong type.
+func typesWithTitle(cat *Catalog, title string) []string {
+	var types []string
+	for _, typ := range cat.Types() {
+		if _, ok := cat.Lookup(typ, title); ok {
+			types = append(types, typ)
+		}
+	}
+	return types
 }
 
 // Key returns the row's identity for resuming: two rows that would send the

@@ -107,7 +107,7 @@ func TestCheckSingleProblems(t *testing.T) {
 			`unknown title "Refil Request" for type support; ` +
 				`closest: "Refill Request", "Lab request", "Price question"`},
 		{"title of another type", func(in *Input) { in.Title = "Urgent" }, FieldTitle,
-			`unknown title "Urgent" for type support; closest: ...`},
+			`unknown title "Urgent" for type support; it is a title of type clinical`},
 		{"date unreadable", func(in *Input) { in.FollowUpDueAt = "soon" }, FieldFollowUpDueAt,
 			"not a date in a known form ..."},
 		{"date impossible", func(in *Input) { in.FollowUpDueAt = "2/30/2025" }, FieldFollowUpDueAt,
@@ -208,7 +208,13 @@ func TestCheckCatalog(t *testing.T) {
 	in.Type = "support"
 	_, problems = (&Checker{Catalog: custom}).Check(in)
 	require.Len(t, problems, 1)
-	assert.Equal(t, `unknown title "brand new title" for type support; the catalog has no titles for it`,
+	assert.Equal(t, `unknown title "brand new title" for type support; it is a title of type clinical`,
+		problems[0].Message)
+
+	in.Title = "another title"
+	_, problems = (&Checker{Catalog: custom}).Check(in)
+	require.Len(t, problems, 1)
+	assert.Equal(t, `unknown title "another title" for type support; the catalog has no titles for it`,
 		problems[0].Message)
 }
 
