@@ -58,6 +58,13 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer lock.Release()
 
+	// Holding the lock, clear what a run killed mid-write left behind.
+	for _, path := range []string{cfg.out, cfg.failures} {
+		if err := report.RemoveTemps(path); err != nil {
+			logger.Warn("could not clear temporary files", keyErr, err)
+		}
+	}
+
 	checker := &validate.Checker{
 		Catalog:  cfg.catalog,
 		Location: cfg.location,

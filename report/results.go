@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -259,9 +261,8 @@ func (e *rowEncoder) checkWidth(rec Record) error {
 // removed and path is left untouched. An error from the final directory
 // sync means the new file is in place but may not survive a power loss.
 //
-// TODO(cvimport): a process killed while writing leaves its temporary
-// file (".NAME.tmp-*", mode 0600) beside path; nothing removes it, so a
-// crash-looping job slowly fills the directory with copies of the data.
+// A process killed while writing leaves its temporary file
+// (".NAME.tmp-*", mode 0600) beside path; RemoveTemps clears them.
 func WriteFileAtomic(path string, write func(w io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -292,6 +293,33 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) error {
 
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// RemoveTemps removes the temporary files that WriteFileAtomic calls for
+// path left behind when their process was killed. It must only be called
+// while no other process may be writing path: cvimport calls it holding
+// the results file's lock.
+func RemoveTemps(path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("clearing temporary files of %s: %w", path, err)
+	}
+
+	prefix := "." + base + ".tmp-"
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		err := os.Remove(filepath.Join(dir, e.Name()))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("clearing temporary files of %s: %w", path, err)
+		}
 	}
 	return nil
 }

@@ -329,3 +329,22 @@ func TestStreamingWritersRefuse(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(buf.String(), "\n"), "got %q", buf.String())
 	})
 }
+
+func TestRemoveTempsClearsOnlyTheFilesTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	keep := []string{"out.csv", ".other.csv.tmp-1", "out.csv.tmp-2", ".out.csvx"}
+	gone := []string{".out.csv.tmp-123", ".out.csv.tmp-abc"}
+	for _, name := range append(append([]string{}, keep...), gone...) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600))
+	}
+
+	require.NoError(t, RemoveTemps(path))
+
+	for _, name := range keep {
+		assert.FileExists(t, filepath.Join(dir, name))
+	}
+	for _, name := range gone {
+		assert.NoFileExists(t, filepath.Join(dir, name))
+	}
+}
