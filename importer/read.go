@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/carevalidate/cvimport/report"
@@ -88,20 +87,9 @@ func (c Column) String() string {
 	return columnNames[c]
 }
 
-// foldName lower-cases a header name and drops white space, '_' and '-',
-// so that "Case ID", "case_id" and "CASE-ID" all read "caseid".
-func foldName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '_' || r == '-' || unicode.IsSpace(r) {
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, name)
-}
-
 // knownColumn returns the known column a header name means, if any.
 func knownColumn(name string) (Column, bool) {
-	key := foldName(name)
+	key := report.FoldColumn(name)
 	for c, want := range columnNames {
 		if key == strings.ToLower(want) {
 			return Column(c), true

@@ -204,10 +204,10 @@ func resultsHeader(header []string) (*resultsLayout, error) {
 			l.known[c] = i
 			continue
 		}
-		switch foldName(name) {
-		case foldName(report.ColStatus):
+		switch report.FoldColumn(name) {
+		case report.FoldColumn(report.ColStatus):
 			l.status = i
-		case foldName(report.ColEscalationID):
+		case report.FoldColumn(report.ColEscalationID):
 			l.id = i
 		}
 	}

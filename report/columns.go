@@ -28,17 +28,19 @@ var ResultColumns = []string{ColLine, ColStatus, ColEscalationID, ColError}
 // importer drops such columns when a results or failures file is fed back
 // in, so that they are replaced on write rather than doubled.
 func IsResultColumn(name string) bool {
-	key := foldName(name)
+	key := FoldColumn(name)
 	for _, col := range ResultColumns {
-		if key == foldName(col) {
+		if key == FoldColumn(col) {
 			return true
 		}
 	}
 	return false
 }
 
-// foldName lower-cases name and drops white space, '_' and '-'.
-func foldName(name string) string {
+// FoldColumn returns a column name as cvimport compares header names:
+// lower-cased, without white space, '_' or '-', so that "Case ID",
+// "case_id" and "CASE-ID" all read "caseid".
+func FoldColumn(name string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '_' || r == '-' || unicode.IsSpace(r) {
 			return -1
