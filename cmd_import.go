@@ -253,7 +253,7 @@ func newClient(baseURL, key string, workers int) (*api.Client, error) {
 		BaseURL:   u,
 		Key:       key,
 		HTTP:      &http.Client{Transport: transport},
-		UserAgent: "cvimport/" + version,
+		UserAgent: "cvimport/" + programVersion(),
 	}, nil
 }
 

@@ -6,10 +6,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 )
 
 // version is stamped by the Makefile (-ldflags "-X main.version=...").
 var version = "dev"
+
+// programVersion returns the stamped version, or for a binary built by
+// "go install" without the Makefile, its module version.
+func programVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if version == "dev" && ok && info.Main.Version != "" &&
+		info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
+}
 
 const usageText = `cvimport bulk-adds escalations to Care360 cases from a CSV export.
 
@@ -50,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string,
 	case "template":
 		return runTemplate(rest, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "cvimport %s\n", version)
+		fmt.Fprintf(stdout, "cvimport %s\n", programVersion())
 		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
