@@ -187,7 +187,12 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 	}
 
 	// One cheap read before the first POST: a wrong key stops the run here,
-	// with nothing sent, instead of failing every case.
+	// with nothing sent, instead of failing every case. It takes a token
+	// like every request, so no second holds more than rate + burst.
+	limiter := rate.NewLimiter(rate.Limit(cfg.rate), cfg.burst)
+	if err := limiter.Wait(ctx); err != nil {
+		return fmt.Errorf("checking the API key: %w", err)
+	}
 	checkCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	err = client.CheckKey(checkCtx)
 	cancel()
@@ -211,7 +216,7 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 
 	sender := &importer.Sender{
 		Client:               client,
-		Limiter:              rate.NewLimiter(rate.Limit(cfg.rate), cfg.burst),
+		Limiter:              limiter,
 		Workers:              cfg.workers,
 		Retries:              cfg.retries,
 		MaxPerRequest:        cfg.maxPerRequest,
@@ -229,6 +234,9 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 		OnRows: prog.Add,
 	}
 	stats, err := sender.Run(ctx, plan)
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("stopped by a signal")
+	}
 	if err != nil {
 		sum.Stopped = err.Error()
 		logger.Warn("run stopped early; unsent rows are pending", keyErr, err)
