@@ -43,7 +43,7 @@ fuzz:
 # The bundled sample, three ways: checked only; sent to the built-in fake
 # API; sent again with -resume, so the rows already done are skipped.
 demo: build
-	@mkdir -p $(DEMO)
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@echo '== 1. dry run: check every row, send nothing'
 	@$(BIN) import -dry-run -out $(DEMO)/dry.results.csv \
 		-failures $(DEMO)/dry.failures.csv samples/escalations.csv; \

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -58,17 +60,24 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer lock.Release()
 
-	// Holding the lock, clear what a run killed mid-write left behind.
+	// Holding the lock, clear what a run killed mid-write left behind, and
+	// make sure every file can be written before anything is sent.
 	for _, path := range []string{cfg.out, cfg.failures} {
 		if err := report.RemoveTemps(path); err != nil {
 			logger.Warn("could not clear temporary files", keyErr, err)
 		}
+	}
+	if err := checkWritable(cfg.out, cfg.failures, cfg.summaryJSON); err != nil {
+		return err
 	}
 
 	checker := &validate.Checker{
 		Catalog:  cfg.catalog,
 		Location: cfg.location,
 		Order:    cfg.dateOrder,
+	}
+	if err := guardResults(cfg, checker); err != nil {
+		return err
 	}
 	done, err := loadResume(cfg.resume, checker, logger)
 	if err != nil {
@@ -90,12 +99,56 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 	logger.Info("checked", keyInput, cfg.input, keyRows, len(sheet.Rows),
 		keyCases, len(plan.Groups))
 
-	if len(plan.Groups) > 0 {
-		if err := send(ctx, cfg, key, plan, sum, con, logger); err != nil {
-			return err
-		}
+	if len(plan.Groups) == 0 {
+		return finish(cfg, plan, sum, start, stderr)
 	}
-	return finish(cfg, plan, sum, start, stderr)
+	if err := send(ctx, cfg, key, plan, sum, con, logger); err != nil {
+		return err
+	}
+	if err := finish(cfg, plan, sum, start, stderr); err != nil {
+		return sentError(err)
+	}
+	return nil
+}
+
+// guardResults refuses to replace a results file that records rows done,
+// unless this run resumes from it: the ids of the escalations created would
+// be lost, and a later -resume of the new file would send those rows again.
+func guardResults(cfg *importConfig, checker *validate.Checker) error {
+	if cfg.resume != "" && same(cfg.resume, cfg.out) {
+		return nil
+	}
+
+	prev, err := importer.LoadResume(cfg.out, checker)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("-out %s exists and is not a results file: %w; "+
+			"choose another -out", cfg.out, err)
+	case prev.Len() > 0:
+		return fmt.Errorf("-out %s records %d rows already done; pass "+
+			"-resume %s to keep them, or choose another -out",
+			cfg.out, prev.Len(), cfg.out)
+	}
+	return nil
+}
+
+// checkWritable makes sure a file can be created beside each path, so that
+// a run does not send everything and then fail to write its results.
+func checkWritable(paths ...string) error {
+	for _, path := range paths {
+		if path == "" {
+			continue
+		}
+		f, err := os.CreateTemp(filepath.Dir(path), ".cvimport-check-*")
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return nil
 }
 
 // loadResume reads the earlier results named by -resume, if any. A file

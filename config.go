@@ -143,8 +143,8 @@ func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim
 	if c.failures == "" {
 		c.failures = stem + ".failures.csv"
 	}
-	if same(c.out, c.input) || same(c.failures, c.input) || same(c.out, c.failures) {
-		return errors.New("-out, -failures and the input must be three different files")
+	if err := distinct(c.input, c.out, c.failures, c.summaryJSON); err != nil {
+		return err
 	}
 
 	if c.location, err = time.LoadLocation(tz); err != nil {
@@ -177,10 +177,10 @@ func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim
 	}
 
 	switch {
-	case c.rate <= 0:
-		return fmt.Errorf("-rate %v: must be above zero", c.rate)
-	case c.burst < 1:
-		return fmt.Errorf("-burst %d: must be at least 1", c.burst)
+	case c.rate <= 0 || c.rate > maxRate:
+		return fmt.Errorf("-rate %v: must be above zero and at most %d", c.rate, maxRate)
+	case c.burst < 1 || c.burst > maxRate:
+		return fmt.Errorf("-burst %d: must be from 1 to %d", c.burst, maxRate)
 	case c.workers < 1:
 		return fmt.Errorf("-workers %d: must be at least 1", c.workers)
 	case c.timeout <= 0:
@@ -193,6 +193,30 @@ func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim
 		return fmt.Errorf("-max-wait %v: must not be negative", c.maxWait)
 	case c.stopAfter < 1:
 		return fmt.Errorf("-stop-after-errors %d: must be at least 1", c.stopAfter)
+	}
+	return nil
+}
+
+// maxRate bounds -rate and -burst: far above what any API allows one
+// client, and low enough that the sender's per-second bookkeeping stays
+// small.
+const maxRate = 1000
+
+// distinct checks that the files a run reads and writes are different
+// ones: the input, the results, the failures and the JSON summary (when
+// asked for).
+func distinct(input, out, failures, summaryJSON string) error {
+	paths := []string{input, out, failures}
+	if summaryJSON != "" {
+		paths = append(paths, summaryJSON)
+	}
+	for i := range paths {
+		for j := i + 1; j < len(paths); j++ {
+			if same(paths[i], paths[j]) {
+				return fmt.Errorf("%s is named twice: the input, -out, "+
+					"-failures and -summary-json must be different files", paths[i])
+			}
+		}
 	}
 	return nil
 }

@@ -1219,6 +1219,14 @@ func TestE2EFailuresLoop(t *testing.T) {
 // nightly runs samples/cvimport-nightly.sh with bash against e's fake.
 func (e *e2e) nightly(t *testing.T, input string, flags ...string) (*child, int) {
 	t.Helper()
+	return e.nightlyEnv(t, input, nil, flags...)
+}
+
+// nightlyEnv is nightly with further environment variables for the script,
+// which override its test defaults.
+func (e *e2e) nightlyEnv(t *testing.T, input string, env []string,
+	flags ...string) (*child, int) {
+	t.Helper()
 	keyFile := e.path("api-key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(e2eKey+"\n"), 0o600))
 	e.keyFiles = append(e.keyFiles, keyFile)
@@ -1241,6 +1249,7 @@ func (e *e2e) nightly(t *testing.T, input string, flags ...string) (*child, int)
 		"CVIMPORT_RETRY_DELAY=0",
 		"CVIMPORT_ATTEMPTS=3",
 	}
+	cmd.Env = append(cmd.Env, env...)
 	c := e.startCmd(t, cmd)
 	return c, c.wait(t)
 }
@@ -1304,6 +1313,25 @@ func TestE2ENightlyWrapper(t *testing.T) {
 		assert.Equal(t, 0, sum.ExitCode)
 		assert.Equal(t, e.url, sum.BaseURL)
 		assert.Equal(t, len(rows)-3, sum.Counts["skipped"], "%s", raw)
+	})
+
+	t.Run("a clock-time deadline holds for the retries too", func(t *testing.T) {
+		if time.Now().UTC().Format("15:04") == "00:00" {
+			t.Skip("the deadline 00:00 is not yet past in the first minute of the day")
+		}
+		e := newE2E(t)
+		rows := genRows(0x802, 4)
+		input := e.path("export.csv")
+		writeRows(t, input, rows)
+
+		// Today's 00:00 has passed: no run may start a case, the retry
+		// included (as a clock time it would mean tomorrow 00:00).
+		c, code := e.nightlyEnv(t, input, []string{"CVIMPORT_DEADLINE=00:00",
+			"CVIMPORT_ATTEMPTS=2"})
+		require.Equal(t, exitRetry, code, c.stdout.String())
+		assert.Empty(t, e.fake.Created())
+		assert.True(t, strings.HasPrefix(c.stdout.String(),
+			"cvimport: some rows are still to send"), c.stdout.String())
 	})
 
 	t.Run("rows to fix print one line", func(t *testing.T) {

@@ -30,9 +30,32 @@ var (
 	errRowsToRetry = errors.New("some rows can be retried")
 )
 
+// afterSendError is a failure after requests were sent, such as a results
+// file that could not be replaced. Some rows may be done: the exit code
+// must not say that nothing was sent, and the journal on disk still lets a
+// run with -resume finish the job.
+type afterSendError struct{ err error }
+
+func (e *afterSendError) Error() string {
+	return e.err.Error() + "; rows were sent: run again with -resume " +
+		"on the results file"
+}
+
+func (e *afterSendError) Unwrap() error { return e.err }
+
+// sentError marks err, a failure after sending, unless it is a verdict on
+// the rows.
+func sentError(err error) error {
+	if errors.Is(err, errRowsToRetry) || errors.Is(err, errRowsToFix) {
+		return err
+	}
+	return &afterSendError{err: err}
+}
+
 // exitCode maps the error run returned to the process exit code, printing
 // the error as one line on stderr when the summary has not explained it.
 func exitCode(err error, stderr io.Writer) int {
+	var afterSend *afterSendError
 	switch {
 	case err == nil:
 		return exitOK
@@ -40,6 +63,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitRetry
 	case errors.Is(err, errRowsToFix):
 		return exitFix
+	case errors.As(err, &afterSend):
+		fmt.Fprintf(stderr, "cvimport: %v\n", err)
+		return exitRetry
 	}
 
 	fmt.Fprintf(stderr, "cvimport: %v\n", err)

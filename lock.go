@@ -51,11 +51,15 @@ func lockResults(path string) (*resultsLock, error) {
 		// A run that released the lock unlinks the file; if it did so
 		// between our open and our flock, we hold a lock on a file no one
 		// else will ever open. Start again on the path's current file.
-		if sameInode(f, lockPath) || attempt == 3 {
+		if sameInode(f, lockPath) {
 			l := &resultsLock{path: lockPath, file: f}
 			return l, l.writeHolder()
 		}
 		f.Close()
+		if attempt == 3 {
+			return nil, fmt.Errorf("%s: %w (the lock file keeps changing "+
+				"hands); try again", path, errLocked)
+		}
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,6 +199,11 @@ func TestUsageErrors(t *testing.T) {
 			[]string{"import", "-base-url", "http://api.example.com", "x.csv"}, "-base-url"},
 		{"missing input", nil, []string{"import", "-dry-run", "{dir}/nope.csv"}, "nope.csv"},
 		{"key as a flag", nil, []string{"import", "-api-key", "k", "x.csv"}, "api-key"},
+		{"huge rate", nil, []string{"import", "-dry-run", "-rate", "1e10", "x.csv"}, "-rate"},
+		{"summary over results", nil, []string{"import", "-dry-run", "-out", "{dir}/r.csv",
+			"-summary-json", "{dir}/r.csv", "x.csv"}, "named twice"},
+		{"unwritable failures", nil, []string{"import", "-dry-run", "-out", "{dir}/results.csv",
+			"-failures", "{dir}/no/such/dir/f.csv", "samples/escalations.csv"}, "cannot write"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,4 +369,76 @@ func TestRowsVerdict(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func TestProgressLogsEveryIntervalOffATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	con := &console{out: &buf}
+	logger, err := newLogger(con, "text", false)
+	require.NoError(t, err)
+
+	p := startProgress(con, logger, 10, false, 5*time.Millisecond)
+	p.Add(4)
+	require.Eventually(t, func() bool {
+		con.mu.Lock()
+		defer con.mu.Unlock()
+		return strings.Count(buf.String(), "msg=progress") >= 2
+	}, 5*time.Second, time.Millisecond)
+	p.Stop()
+
+	con.mu.Lock()
+	out := buf.String()
+	con.mu.Unlock()
+	assert.Contains(t, out, "rows_done=4 rows_total=10")
+	assert.NotContains(t, out, "\r", "no bar redraws off a terminal")
+}
+
+func TestResultsWithDoneRowsAreNotReplacedWithoutResume(t *testing.T) {
+	sent := runCmd(t, nil, "import", "-sandbox", "-tz", "UTC", "-rate", "50",
+		"-retries", "0", "-out", "{dir}/results.csv",
+		"-failures", "{dir}/failures.csv", "samples/escalations.csv")
+	require.Equal(t, exitRetry, sent.code, sent.stderr)
+	before, err := os.ReadFile(sent.results)
+	require.NoError(t, err)
+
+	for _, args := range [][]string{
+		{"import", "-dry-run", "-out", sent.results, "-failures", "{dir}/f.csv",
+			"samples/escalations.csv"},
+		{"import", "-sandbox", "-out", sent.results, "-failures", "{dir}/f.csv",
+			"samples/escalations.csv"},
+	} {
+		r := runCmd(t, nil, args...)
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "rows already done; pass -resume")
+		after, err := os.ReadFile(sent.results)
+		require.NoError(t, err)
+		assert.Equal(t, string(before), string(after), "results kept")
+	}
+
+	resumed := runCmd(t, nil, "import", "-sandbox", "-tz", "UTC", "-rate", "50",
+		"-retries", "0", "-resume", sent.results, "-out", sent.results,
+		"-failures", "{dir}/f.csv", "samples/escalations.csv")
+	assert.Equal(t, exitRetry, resumed.code, resumed.stderr)
+	assert.Contains(t, resumed.stderr, "skipped 25")
+}
+
+func TestDryRunResultsMayBeReplaced(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.csv")
+	for range 2 {
+		r := runCmd(t, nil, "import", "-dry-run", "-out", out,
+			"-failures", "{dir}/f.csv", "samples/escalations.csv")
+		assert.Equal(t, exitFix, r.code, r.stderr)
+	}
+}
+
+func TestFailureAfterSendingExitsRetry(t *testing.T) {
+	var stderr bytes.Buffer
+	err := sentError(errors.New("writing results: disk full"))
+
+	assert.Equal(t, exitRetry, exitCode(err, &stderr))
+	assert.Equal(t, "cvimport: writing results: disk full; rows were sent: "+
+		"run again with -resume on the results file\n", stderr.String())
+	assert.Equal(t, exitFix, exitCode(sentError(errRowsToFix), &stderr),
+		"a verdict on the rows is kept")
 }

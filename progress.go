@@ -9,7 +9,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-	"golang.org/x/time/rate"
 )
 
 // console owns stderr while a run sends: log lines and the progress bar
@@ -43,14 +42,16 @@ func (c *console) Write(p []byte) (int, error) {
 }
 
 // progress counts rows as they finish and shows the count: a live bar on a
-// terminal, otherwise a plain log line at most once per interval (cron logs
-// must not fill with carriage-return redraws).
+// terminal, otherwise a plain log line every interval, whether or not rows
+// moved (a cron log must not fill with carriage-return redraws, and a long
+// pause after a 429 should still show the run is alive).
 type progress struct {
 	console *console
 	logger  *slog.Logger
-	every   rate.Sometimes
 	total   int
 	start   time.Time
+	stop    chan struct{}
+	stopped sync.WaitGroup
 
 	mu   sync.Mutex
 	done int
@@ -64,11 +65,16 @@ func startProgress(c *console, logger *slog.Logger, total int, live bool,
 	p := &progress{
 		console: c,
 		logger:  logger,
-		every:   rate.Sometimes{Interval: interval},
 		total:   total,
 		start:   time.Now(),
+		stop:    make(chan struct{}),
 	}
-	if !live || total == 0 {
+	if total == 0 {
+		return p
+	}
+
+	if !live {
+		p.stopped.Go(func() { p.tick(interval) })
 		return p
 	}
 
@@ -92,41 +98,52 @@ func startProgress(c *console, logger *slog.Logger, total int, live bool,
 func (p *progress) Add(n int) {
 	p.mu.Lock()
 	p.done += n
-	done := p.done
 	p.mu.Unlock()
 
 	p.console.mu.Lock()
+	defer p.console.mu.Unlock()
 	if p.console.bar != nil {
 		p.console.bar.Add(n)
 	}
-	live := p.console.bar != nil
-	p.console.mu.Unlock()
-
-	if !live {
-		p.every.Do(func() { p.log(done) })
-	}
 }
 
-// Stop removes the bar, leaving the terminal to the summary.
+// Stop ends the progress lines and removes the bar, leaving the terminal
+// to the summary.
 func (p *progress) Stop() {
+	close(p.stop)
+	p.stopped.Wait()
+
 	p.console.mu.Lock()
 	defer p.console.mu.Unlock()
-
 	if p.console.bar != nil {
 		p.console.bar.Clear()
 		p.console.bar = nil
 	}
 }
 
-func (p *progress) log(done int) {
-	elapsed := time.Since(p.start)
-	var perSecond float64
-	if elapsed > 0 {
-		perSecond = float64(done) / elapsed.Seconds()
+// tick logs the count every interval until Stop.
+func (p *progress) tick(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.log()
+		case <-p.stop:
+			return
+		}
 	}
+}
+
+func (p *progress) log() {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+
+	elapsed := time.Since(p.start)
 	p.logger.Info("progress",
 		keyRowsDone, done,
 		keyRowsTotal, p.total,
-		keyRowsPerSecond, roundTo(perSecond, 1),
+		keyRowsPerSecond, roundTo(float64(done)/elapsed.Seconds(), 1),
 		keyElapsed, elapsed.Round(time.Second).String())
 }

@@ -36,6 +36,12 @@ read -r -a extra <<<"${CVIMPORT_FLAGS:-}"
 umask 077
 mkdir -p "$out_dir" || exit 2
 
+# Fix a clock-time deadline once, as an instant: handed to a retry that
+# starts after it, "06:30" would mean the same time tomorrow.
+if [[ $deadline =~ ^[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?$ ]]; then
+	deadline=$(date -d "today $deadline" -Iseconds) || exit 2
+fi
+
 day=$(date +%F)
 stem="$out_dir/escalations-$day"
 results="$stem.results.csv"
