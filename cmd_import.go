@@ -16,12 +16,8 @@ import (
 	"github.com/carevalidate/cvimport/validate"
 )
 
-const (
-	// progressInterval is how often a run off a terminal logs progress.
-	progressInterval = 30 * time.Second
-	// topReasons is how many kinds of problem the summary lists.
-	topReasons = 5
-)
+// progressInterval is how often a run off a terminal logs progress.
+const progressInterval = 30 * time.Second
 
 // runImport checks the input and, unless it is a dry run, sends it. The
 // steps run in this order so that each failure costs as little as it can:
@@ -39,6 +35,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	stopLog := context.AfterFunc(ctx, func() {
+		logger.Warn("stopping: finishing requests in flight; " +
+			"signal again to stop at once")
+	})
+	defer stopLog()
 
 	// The key comes first: a run that cannot send should not get as far as
 	// reading a million rows.
@@ -118,9 +119,11 @@ func guardResults(cfg *importConfig, checker *validate.Checker) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
-	case err != nil:
-		return fmt.Errorf("-out %s exists and is not a results file: %w; "+
+	case errors.Is(err, importer.ErrNotResults):
+		return fmt.Errorf("-out %s exists and is not a results file (%w); "+
 			"choose another -out", cfg.out, err)
+	case err != nil:
+		return fmt.Errorf("checking -out before replacing it: %w", err)
 	case prev.Len() > 0:
 		return fmt.Errorf("-out %s records %d rows already done; pass "+
 			"-resume %s to keep them, or choose another -out",
@@ -230,7 +233,7 @@ func finish(cfg *importConfig, plan *importer.Plan, sum *report.Summary,
 		return fmt.Errorf("writing failures: %w", err)
 	}
 
-	sum.Reasons = report.TopReasons(plan.Records(), topReasons)
+	sum.Reasons = report.TopReasons(plan.Records(), report.SummaryReasons)
 	return conclude(cfg, sum, plan.Counts(), start, stderr)
 }
 
@@ -241,9 +244,6 @@ func conclude(cfg *importConfig, sum *report.Summary,
 	verdict := rowsVerdict(counts, cfg.dryRun)
 	sum.Counts = counts
 	sum.Elapsed = time.Since(start)
-	if sum.Sent > 0 && sum.Elapsed > 0 {
-		sum.Rate = roundTo(float64(sum.Sent)/sum.Elapsed.Seconds(), 2)
-	}
 	sum.ExitCode = exitCode(verdict, io.Discard)
 
 	if err := sum.WriteText(stderr); err != nil {
@@ -275,10 +275,6 @@ func rowsVerdict(counts map[report.Status]int, dryRun bool) error {
 
 // newSummary starts the run's summary with what is known before sending.
 func newSummary(cfg *importConfig, plan *importer.Plan) *report.Summary {
-	requests := 0
-	for _, g := range plan.Groups {
-		requests += (len(g.Rows) + cfg.maxPerRequest - 1) / cfg.maxPerRequest
-	}
 	return &report.Summary{
 		Input:     cfg.input,
 		Results:   cfg.out,
@@ -289,6 +285,6 @@ func newSummary(cfg *importConfig, plan *importer.Plan) *report.Summary {
 		BOM:       plan.Sheet.BOM,
 		Mapping:   plan.Sheet.Mapping(),
 		Cases:     len(plan.Groups),
-		Requests:  requests,
+		Requests:  plan.Requests(cfg.maxPerRequest),
 	}
 }

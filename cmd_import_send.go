@@ -94,6 +94,7 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 	}
 
 	sum.Sent = stats.Requests
+	sum.Rate = roundTo(stats.Rate(), 2)
 	sum.Retries = stats.Retries
 	sum.TooMany = stats.TooMany
 	return nil

@@ -10,7 +10,8 @@ import (
 	"syscall"
 )
 
-// Exit codes. They are chosen in exitCode and nowhere else.
+// Exit codes. They are chosen in exitCode, and nowhere else but the second
+// signal's immediate exit in notifyStop.
 const (
 	// exitOK: every row is done (or, in a dry run, would be sent).
 	exitOK = 0
@@ -84,16 +85,17 @@ func notifyStop(parent context.Context, stderr io.Writer) (context.Context, func
 
 	go func() {
 		select {
-		case sig := <-signals:
-			fmt.Fprintf(stderr, "cvimport: %v: finishing requests in flight; "+
-				"send again to stop at once\n", sig)
+		case <-signals:
+			// The run logs what it does about it, through the console
+			// that owns the terminal.
 			cancel()
 		case <-done:
 			return
 		}
 		select {
 		case <-signals:
-			fmt.Fprintln(stderr, "cvimport: stopped at once; "+
+			// A progress bar may hold the line: start a new one.
+			fmt.Fprintln(stderr, "\ncvimport: stopped at once; "+
 				"resume with -resume on the results file")
 			os.Exit(exitRetry)
 		case <-done:

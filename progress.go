@@ -79,6 +79,8 @@ func startProgress(c *console, logger *slog.Logger, total int, live bool,
 	}
 
 	c.mu.Lock()
+	// No throttle: a redraw after a log line must not be skipped, and the
+	// bar moves once per case, not once per row.
 	c.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(c.out),
 		progressbar.OptionSetDescription("sending"),
@@ -86,7 +88,6 @@ func startProgress(c *console, logger *slog.Logger, total int, live bool,
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
 	c.bar.RenderBlank()

@@ -139,7 +139,7 @@ func (c *Client) CheckKey(ctx context.Context) error {
 	req, err := c.newRequest(ctx, http.MethodGet,
 		c.endpoint("api/v1/cases")+"?"+q.Encode(), nil)
 	if err != nil {
-		return fmt.Errorf("checking api key: %s", c.redact(err.Error()))
+		return fmt.Errorf("checking api key: %w", c.redactErr(err))
 	}
 
 	status, header, raw, err := c.do(req)

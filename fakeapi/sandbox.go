@@ -27,8 +27,9 @@ const (
 	SandboxCaseActive = "3f8a1c52-9b7d-4e21-a6c4-5d2e8f1b7a90"
 )
 
-// SandboxUsers are the CVTPA users of SandboxOrg that may be assigned.
-// Any other assignedToEmail answers 400 "No assignable user found with
+// SandboxUsers returns the emails of SandboxOrg's CVTPA users, who may be
+// assigned; the caller may change the slice. Any other assignedToEmail
+// answers 400 "No assignable user found with
 // email ... for this organization".
 func SandboxUsers() []string {
 	return []string{

@@ -25,12 +25,9 @@ type DryRunReport struct {
 	// when maxPerRequest is 0 or less.
 	Requests int
 	// Reasons holds the top problems, as report.TopReasons gives them for
-	// the rows in input order (at most dryRunReasons).
+	// the rows in input order (at most report.SummaryReasons).
 	Reasons []report.Reason
 }
-
-// dryRunReasons is how many reasons a DryRunReport keeps.
-const dryRunReasons = 5
 
 // DryRun checks the file at path as BuildPlan would check it once read, in
 // one pass, without keeping its rows: it reads, checks and writes each row
@@ -182,7 +179,7 @@ func (d *dryRun) run(maxPerRequest int) (*DryRunReport, error) {
 	}
 	d.rep.Cases = len(d.plan.sizes)
 	d.rep.Requests = d.plan.requests(maxPerRequest)
-	d.rep.Reasons = d.reasons.Top(dryRunReasons)
+	d.rep.Reasons = d.reasons.Top(report.SummaryReasons)
 	return d.rep, nil
 }
 

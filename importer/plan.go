@@ -173,13 +173,28 @@ func (p *planner) add(line int, pre report.Outcome,
 
 // requests returns how many requests a real run makes for the groups so
 // far when each carries at most maxPerRequest rows (0 or less: no cap).
-func (p *planner) requests(maxPerRequest int) int {
-	if maxPerRequest <= 0 {
-		return len(p.sizes)
+// Requests returns how many requests sending the plan takes when a case's
+// rows go at most maxPerRequest to a request (all in one when 0 or less).
+func (p *Plan) Requests(maxPerRequest int) int {
+	n := 0
+	for _, g := range p.Groups {
+		n += requestsFor(len(g.Rows), maxPerRequest)
 	}
+	return n
+}
+
+// requestsFor returns how many requests a case of rows pending rows takes.
+func requestsFor(rows, maxPerRequest int) int {
+	if maxPerRequest <= 0 {
+		return 1
+	}
+	return (rows + maxPerRequest - 1) / maxPerRequest
+}
+
+func (p *planner) requests(maxPerRequest int) int {
 	n := 0
 	for _, size := range p.sizes {
-		n += (size + maxPerRequest - 1) / maxPerRequest
+		n += requestsFor(size, maxPerRequest)
 	}
 	return n
 }

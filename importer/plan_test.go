@@ -343,3 +343,22 @@ func TestBuildPlanParallelMatchesSerial(t *testing.T) {
 	assert.Equal(t, 9, pending)
 	assert.Len(t, plan.Groups, 3)
 }
+
+func TestPlanRequests(t *testing.T) {
+	plan := &Plan{Groups: []Group{{Rows: make([]int, 1)}, {Rows: make([]int, 5)},
+		{Rows: make([]int, 50)}, {Rows: make([]int, 51)}}}
+	tests := []struct {
+		max, want int
+	}{
+		{0, 4},
+		{-1, 4},
+		{1, 107},
+		{50, 5},
+		{5, 1 + 1 + 10 + 11},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("max ", tt.max), func(t *testing.T) {
+			assert.Equal(t, tt.want, plan.Requests(tt.max))
+		})
+	}
+}

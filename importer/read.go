@@ -98,6 +98,9 @@ func knownColumn(name string) (Column, bool) {
 	return 0, false
 }
 
+// utf8BOM is the byte-order mark a spreadsheet may put before the header.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // ReadFile opens path and reads it with Read. It sizes its buffers from the
 // file's size, so it is the faster way to read a big file.
 func ReadFile(path string, opts ReadOptions) (*Sheet, error) {
@@ -208,7 +211,7 @@ func newReader(r io.Reader, path string, opts ReadOptions, size int64) (*Reader,
 		return fail(0, fmt.Errorf("reading: %w", err))
 	}
 	switch {
-	case bytes.HasPrefix(start, []byte("\xef\xbb\xbf")):
+	case bytes.HasPrefix(start, utf8BOM):
 		sheet.BOM = true
 		br.Discard(3)
 		size -= 3
@@ -394,14 +397,15 @@ func readHeader(cr *csv.Reader, sheet *Sheet) (*header, error) {
 	if len(missing) == 0 {
 		return h, nil
 	}
-	found := quoteList(rec)
+	// A first row that names no known column is data, and its cells may be
+	// a patient's note: the message does not quote them.
 	if len(missing) == len(requiredColumns) && !anyKnown(sheet) {
-		return fail(line, fmt.Errorf("%w: the first row names none of caseId, "+
-			"type, title (read with delimiter %q): %s",
-			ErrNoHeader, sheet.Delimiter, found))
+		return fail(line, fmt.Errorf("%w: the first row (%d fields, read with "+
+			"delimiter %q) names none of caseId, type, title",
+			ErrNoHeader, len(rec), sheet.Delimiter))
 	}
 	return fail(line, fmt.Errorf("%w: %s (header found: %s)",
-		ErrMissingColumn, strings.Join(missing, ", "), found))
+		ErrMissingColumn, strings.Join(missing, ", "), quoteList(rec)))
 }
 
 // anyKnown reports whether the sheet's header holds any known column.
@@ -414,12 +418,21 @@ func anyKnown(sheet *Sheet) bool {
 	return false
 }
 
-// quoteList returns the names quoted and comma-separated, for an error.
+// maxQuotedName is how much of a header name an error quotes: enough to
+// recognize a column name, too little to carry a note from a data row that
+// was taken for a header.
+const maxQuotedName = 30
+
+// quoteList returns the names quoted and comma-separated, for an error,
+// each cut to maxQuotedName characters.
 func quoteList(names []string) string {
 	var b strings.Builder
 	for i, n := range names {
 		if i > 0 {
 			b.WriteString(", ")
+		}
+		if r := []rune(n); len(r) > maxQuotedName {
+			n = string(r[:maxQuotedName]) + "…"
 		}
 		b.WriteString(strconv.Quote(n))
 	}

@@ -526,3 +526,21 @@ func TestEstimateRows(t *testing.T) {
 	got := estimateRows(head, 10_000_000)
 	assert.GreaterOrEqual(t, got, 10_000_000/11, "got %d", got)
 }
+
+func TestRefusalsNeverQuoteARowsNote(t *testing.T) {
+	const note = "Patient reports chest pain after the second dose"
+
+	// A first row with no known column is data: nothing of it is quoted.
+	_, err := Read(strings.NewReader(
+		"3f8a1c52-9b7d-4e21-a6c4-5d2e8f1b7a90,support,Refill Request,"+note+"\n"),
+		"x.csv", ReadOptions{})
+	require.ErrorIs(t, err, ErrNoHeader)
+	assert.NotContains(t, err.Error(), "chest")
+	assert.NotContains(t, err.Error(), "Refill")
+
+	// A header naming some known columns is quoted, each name cut short.
+	_, err = Read(strings.NewReader("caseId,type,"+note+"\n"), "x.csv", ReadOptions{})
+	require.ErrorIs(t, err, ErrMissingColumn)
+	assert.Contains(t, err.Error(), `"Patient reports chest pain aft…"`)
+	assert.NotContains(t, err.Error(), note)
+}

@@ -74,8 +74,9 @@ func LoadResume(path string, chk *validate.Checker) (*Resume, error) {
 	return res, nil
 }
 
-// utf8BOM is the byte-order mark a spreadsheet may put before the header.
-var utf8BOM = []byte("\xef\xbb\xbf")
+// ErrNotResults means a file given as earlier results is not a results
+// file: it lacks the columns a row needs to be recognized as done.
+var ErrNotResults = errors.New("not a results file")
 
 // resultsLayout is where a results file keeps what resuming needs.
 type resultsLayout struct {
@@ -214,12 +215,12 @@ func resultsHeader(header []string) (*resultsLayout, error) {
 
 	for _, c := range requiredColumns {
 		if l.known[c] < 0 {
-			return nil, fmt.Errorf("not a results file: no %s column", c)
+			return nil, fmt.Errorf("%w: no %s column", ErrNotResults, c)
 		}
 	}
 	if l.status < 0 || l.id < 0 {
-		return nil, errors.New("not a results file: it needs status and " +
-			"escalationId columns (a failures file cannot be resumed from)")
+		return nil, fmt.Errorf("%w: it needs status and escalationId "+
+			"columns (a failures file cannot be resumed from)", ErrNotResults)
 	}
 	return l, nil
 }

@@ -25,6 +25,9 @@ type Reason struct {
 	Lines []int `json:"lines"`
 }
 
+// SummaryReasons is how many kinds of problem a run's summary lists.
+const SummaryReasons = 5
+
 // maxExampleLines is how many lines a Reason keeps as examples.
 const maxExampleLines = 3
 
@@ -254,9 +257,11 @@ type Summary struct {
 	Retries  int `json:"retries"`  // of those, retries
 	TooMany  int `json:"tooMany"`  // answers 429 Too Many Requests
 
-	// Elapsed is the time spent sending; JSON carries it in seconds.
+	// Elapsed is the whole run's wall time, reading and checking included;
+	// JSON carries it in seconds.
 	Elapsed time.Duration `json:"elapsedSeconds"`
-	// Rate is the achieved rate, in requests per second.
+	// Rate is the request rate achieved while sending, in requests per
+	// second.
 	Rate float64 `json:"requestsPerSecond"`
 
 	Reasons  []Reason `json:"reasons"` // top problems, from TopReasons

@@ -323,6 +323,13 @@ func (c *Catalog) WriteCSV(w io.Writer, typ string) error {
 	return nil
 }
 
+// SameTitle reports whether two spellings name the same title, as Lookup
+// matches them: ignoring case, surrounding space and runs of white space,
+// with `\,` read as `,`.
+func SameTitle(a, b string) bool {
+	return normalizeTitle(a) == normalizeTitle(b)
+}
+
 // normalizeTitle returns the form titles are matched in: `\,` read as `,`,
 // lower case, no surrounding space, each run of white space one space.
 func normalizeTitle(s string) string {

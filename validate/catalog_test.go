@@ -315,3 +315,22 @@ func TestQuoteCell(t *testing.T) {
 	long := strings.Repeat("é", maxQuoted+5)
 	assert.Equal(t, `"`+strings.Repeat("é", maxQuoted)+`"…`, quoteCell(long))
 }
+
+func TestSameTitle(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		want bool
+	}{
+		{"identical", "Refill Request", "Refill Request", true},
+		{"case and spaces", " refill   REQUEST ", "Refill Request", true},
+		{"escaped comma", `Payment Received\, Missing CIF`, "Payment Received, Missing CIF", true},
+		{"different", "Refill Request", "Refill not processed", false},
+		{"punctuation matters", "Payment: Refund Request", "Payment Refund Request", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, SameTitle(tt.a, tt.b))
+		})
+	}
+}
