@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -22,10 +23,9 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 	sum *report.Summary, con *console, logger *slog.Logger) error {
 	baseURL := cfg.baseURL
 	if cfg.sandbox {
-		fake, sandboxKey := fakeapi.Sandbox()
-		url, stop, err := fake.Start()
+		url, sandboxKey, stop, err := startSandbox()
 		if err != nil {
-			return fmt.Errorf("starting the sandbox API: %w", err)
+			return err
 		}
 		defer stop()
 		baseURL, key = url, sandboxKey
@@ -36,23 +36,9 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 	if err != nil {
 		return err
 	}
-
-	// One cheap read before the first POST: a wrong key stops the run here,
-	// with nothing sent, instead of failing every case. It takes a token
-	// like every request, so no second holds more than rate + burst.
 	limiter := rate.NewLimiter(rate.Limit(cfg.rate), cfg.burst)
-	if err := limiter.Wait(ctx); err != nil {
-		return fmt.Errorf("checking the API key: %w", err)
-	}
-	checkCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	err = client.CheckKey(checkCtx)
-	cancel()
-	switch {
-	case errors.Is(err, api.ErrKeyRejected):
-		return fmt.Errorf("checking the API key at %s: %w", baseURL, err)
-	case err != nil:
-		logger.Warn("could not check the API key; sending anyway",
-			keyBaseURL, baseURL, keyErr, err)
+	if err := checkKey(ctx, client, limiter, cfg.timeout, logger); err != nil {
+		return err
 	}
 
 	journal, err := report.OpenJournal(cfg.out, plan.Sheet.Header, plan.Records())
@@ -97,6 +83,41 @@ func send(ctx context.Context, cfg *importConfig, key string, plan *importer.Pla
 	sum.Rate = roundTo(stats.Rate(), 2)
 	sum.Retries = stats.Retries
 	sum.TooMany = stats.TooMany
+	return nil
+}
+
+// startSandbox starts the built-in fake API on loopback and returns its
+// URL, the key it accepts, and the function that stops it.
+func startSandbox() (url, key string, stop func(), err error) {
+	fake, key := fakeapi.Sandbox()
+	url, stop, err = fake.Start()
+	if err != nil {
+		return "", "", nil, fmt.Errorf("starting the sandbox API: %w", err)
+	}
+	return url, key, stop, nil
+}
+
+// checkKey makes one cheap read before the first POST, so that a wrong key
+// stops the run with nothing sent instead of failing every case. Only a
+// clear rejection is an error; anything else is logged and the run goes
+// on. The read takes a token like every request, so that no second holds
+// more than rate + burst requests.
+func checkKey(ctx context.Context, client *api.Client, limiter *rate.Limiter,
+	timeout time.Duration, logger *slog.Logger) error {
+	if err := limiter.Wait(ctx); err != nil {
+		return fmt.Errorf("checking the API key: %w", err)
+	}
+
+	checkCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := client.CheckKey(checkCtx)
+	switch {
+	case errors.Is(err, api.ErrKeyRejected):
+		return fmt.Errorf("checking the API key at %s: %w", client.BaseURL, err)
+	case err != nil:
+		logger.Warn("could not check the API key; sending anyway",
+			keyBaseURL, client.BaseURL.String(), keyErr, err)
+	}
 	return nil
 }
 

@@ -81,16 +81,17 @@ func parseImportFlags(args []string, stderr io.Writer, now time.Time) (*importCo
 	fs.BoolVar(&c.sandbox, "sandbox", false, "send to a built-in fake API on loopback "+
 		"(no key, no network)")
 
-	tz := fs.String("tz", "Local", "time `zone` for dates written without an offset "+
+	var raw rawFlags
+	fs.StringVar(&raw.tz, "tz", "Local", "time `zone` for dates written without an offset "+
 		"(IANA name such as America/New_York)")
-	order := fs.String("date-order", "mdy", "how to read 6/1/2025: mdy (June 1) or dmy (6 January)")
-	delim := fs.String("delimiter", "", "field separator: comma, semicolon or tab "+
+	fs.StringVar(&raw.dateOrder, "date-order", "mdy", "how to read 6/1/2025: mdy (June 1) or dmy (6 January)")
+	fs.StringVar(&raw.delimiter, "delimiter", "", "field separator: comma, semicolon or tab "+
 		"(default: detected from the header)")
-	titles := fs.String("titles", "", "read the title catalog from this CSV `file` "+
+	fs.StringVar(&raw.titles, "titles", "", "read the title catalog from this CSV `file` "+
 		"(type,title) instead of the built-in one")
 
 	fs.StringVar(&c.baseURL, "base-url", api.ProductionURL, "the API's base `URL`")
-	staging := fs.Bool("staging", false, "use the staging API: "+api.StagingURL)
+	fs.BoolVar(&raw.staging, "staging", false, "use the staging API: "+api.StagingURL)
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "read the API key from this `file` "+
 		"instead of CV_API_KEY")
 
@@ -105,7 +106,7 @@ func parseImportFlags(args []string, stderr io.Writer, now time.Time) (*importCo
 	fs.DurationVar(&c.maxWait, "max-wait", 2*time.Minute, "the longest Retry-After to honour")
 	fs.IntVar(&c.stopAfter, "stop-after-errors", 5, "stop the run when this many cases "+
 		"in a row get no usable answer")
-	deadline := fs.String("deadline", "", "start no new case after this: a duration (90m) "+
+	fs.StringVar(&raw.deadline, "deadline", "", "start no new case after this: a duration (90m) "+
 		"or a clock time (06:30, 2025-06-01T06:30:00Z)")
 
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -124,17 +125,22 @@ func parseImportFlags(args []string, stderr io.Writer, now time.Time) (*importCo
 	}
 	c.input = fs.Arg(0)
 
-	err := c.resolve(fs, now, *tz, *order, *delim, *titles, *staging, *deadline)
-	if err != nil {
+	if err := c.resolve(fs, raw, now); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// rawFlags holds the flag values that resolve turns into settings.
+type rawFlags struct {
+	tz, dateOrder, delimiter, titles, deadline string
+	staging                                    bool
+}
+
 // resolve fills the derived settings and checks every value, so that a bad
-// flag stops the run before any file is read.
-func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim,
-	titles string, staging bool, deadline string) error {
+// flag stops the run before the input is read (-titles reads its file
+// here).
+func (c *importConfig) resolve(fs *flag.FlagSet, raw rawFlags, now time.Time) error {
 	var err error
 	stem := strings.TrimSuffix(c.input, filepath.Ext(c.input))
 	if c.out == "" {
@@ -147,23 +153,27 @@ func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim
 		return err
 	}
 
-	if c.location, err = time.LoadLocation(tz); err != nil {
-		return fmt.Errorf("-tz %q: %w", tz, err)
+	if c.location, err = time.LoadLocation(raw.tz); err != nil {
+		return fmt.Errorf("-tz %q: %w", raw.tz, err)
 	}
-	if c.dateOrder, err = validate.ParseDateOrder(order); err != nil {
+	if c.dateOrder, err = validate.ParseDateOrder(raw.dateOrder); err != nil {
 		return fmt.Errorf("-date-order: %w", err)
 	}
-	if c.delimiter, err = parseDelimiter(delim); err != nil {
+	if c.delimiter, err = parseDelimiter(raw.delimiter); err != nil {
 		return err
 	}
-	if c.catalog, err = loadCatalog(titles); err != nil {
+	if c.catalog, err = loadCatalog(raw.titles); err != nil {
 		return err
 	}
-	if c.deadline, err = parseDeadline(deadline, now); err != nil {
+	if c.deadline, err = parseDeadline(raw.deadline, now); err != nil {
 		return err
 	}
 
-	if staging {
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return fmt.Errorf("-log-format %q: want text or json", c.logFormat)
+	}
+
+	if raw.staging {
 		if isSet(fs, "base-url") {
 			return errors.New("-staging and -base-url name two different APIs: pick one")
 		}
@@ -172,7 +182,7 @@ func (c *importConfig) resolve(fs *flag.FlagSet, now time.Time, tz, order, delim
 	if _, err := api.ParseBaseURL(c.baseURL); err != nil {
 		return fmt.Errorf("-base-url: %w", err)
 	}
-	if c.sandbox && (staging || isSet(fs, "base-url")) {
+	if c.sandbox && (raw.staging || isSet(fs, "base-url")) {
 		return errors.New("-sandbox sends to a built-in fake: drop -staging and -base-url")
 	}
 
