@@ -34,11 +34,10 @@ const maxExampleLines = 3
 // problemFields are the field names that open a problem in an error cell
 // ("title: unknown title ..."): the importer's known columns, spelled as
 // validate.Problem.Field spells them. report and validate are both leaf
-// packages, so the list is repeated here rather than imported.
-//
-// TODO(cvimport): a problem whose field is not listed here is merged into
-// the problem before it in TopReasons, so it is counted under a combined
-// text instead of its own; keep this list in step with validate.
+// packages, so the list is repeated here rather than imported; a problem
+// of a field missing here would be counted together with the one before
+// it, and a test in package importer, which sees both, checks the lists
+// agree.
 var problemFields = []string{
 	"caseId", "type", "title", "note", "followUpDueAt", "assignedToEmail",
 }
